@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BrandConfig(AppConfig):
+    name = "webapp.brand"
+    label = "brand"

@@ -1,0 +1,5 @@
+"""API routes of this app, registered on the shared /api/v1/ router."""
+
+
+def register(router) -> None:
+    """Add this app's viewsets to the shared router."""
