@@ -1,6 +1,8 @@
-"""Shared fixtures. Feature-specific fixtures live in tests/fixtures_*.py."""
+"""Fixtures live in tests/fixtures_*.py, one module per area."""
 
-import os
-
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+pytest_plugins = [
+    "tests.fixtures_accounts",
+    "tests.fixtures_generator",
+    "tests.fixtures_worker",
+    "tests.fixtures_browser",
+]
