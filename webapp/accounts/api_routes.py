@@ -3,3 +3,6 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the shared router."""
+    from webapp.accounts.views import OrganizationViewSet
+
+    router.register("organizations", OrganizationViewSet, basename="organization")

@@ -3,3 +3,6 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the shared router."""
+    from webapp.campaigns.views import CampaignViewSet
+
+    router.register("campaigns", CampaignViewSet, basename="campaign")

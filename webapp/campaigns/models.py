@@ -1,9 +1,11 @@
 """Campaigns: what is being marketed, to whom, where, and in which formats."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from webapp.accounts.models import Language, Organization
+from webapp.accounts.validation import ListLimit, clean_model_lists
 from webapp.brand.models import BrandVoice, Persona
 
 
@@ -36,6 +38,21 @@ class CampaignStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+CAMPAIGN_LISTS = {
+    "key_facts": ListLimit(max_items=30, max_length=300),
+    "keywords": ListLimit(max_items=50, max_length=80),
+    "channels": ListLimit(
+        max_items=len(Channel.values), max_length=16, choices=tuple(Channel.choices)
+    ),
+    "content_types": ListLimit(
+        max_items=len(ContentType.values),
+        max_length=32,
+        choices=tuple(ContentType.choices),
+    ),
+}
+MAX_CAMPAIGN_PERSONAS = 20
+
+
 class Campaign(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="campaigns"
@@ -64,6 +81,7 @@ class Campaign(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_campaigns",
     )
@@ -76,3 +94,13 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        clean_model_lists(self, CAMPAIGN_LISTS)
+        if (
+            self.brand_voice_id is not None
+            and self.organization_id is not None
+            and self.brand_voice.organization_id != self.organization_id
+        ):
+            message = "brand_voice must belong to the campaign's organization"
+            raise ValidationError({"brand_voice": message})
