@@ -155,6 +155,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+    # One schema name per choice set that several serializers share.
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "webapp.accounts.models.Language",
+        "RoleEnum": "webapp.accounts.models.Role",
+        "ContentTypeEnum": "webapp.campaigns.models.ContentType",
+        "ChannelEnum": "webapp.campaigns.models.Channel",
+        "CampaignStatusEnum": "webapp.campaigns.models.CampaignStatus",
+    },
 
 # Celery. Without CELERY_BROKER_URL an embedded filesystem transport is used, so
 # the demo needs no broker server; production sets a Redis URL.
