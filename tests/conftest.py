@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures_accounts",
+    "tests.fixtures_content",
     "tests.fixtures_generator",
     "tests.fixtures_worker",
     "tests.fixtures_browser",
