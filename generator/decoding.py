@@ -404,9 +404,15 @@ def build_processors(
     eos_token_id: int | None,
     token_bytes: Sequence[bytes] | None = None,
     suppress_tokens: Sequence[int] = (),
+    bad_words: Sequence[str] | None = None,
 ) -> DecodeSetup:
-    """The HF processor list for ``params`` (same order as transformers)."""
+    """The HF processor list for ``params`` (same order as transformers).
+
+    ``bad_words`` overrides ``params.bad_words`` (the API adds derived,
+    placeholder-spelled words to the person's list).
+    """
     setup = DecodeSetup()
+    bad_words = params.bad_words if bad_words is None else list(bad_words)
     if params.repetition_penalty != 1.0:
         setup.processors.append(
             RepetitionPenaltyLogitsProcessor(params.repetition_penalty)
@@ -415,11 +421,11 @@ def build_processors(
         setup.processors.append(
             NoRepeatNGramLogitsProcessor(params.no_repeat_ngram_size)
         )
-    if params.bad_words:
+    if bad_words:
         if token_bytes is None:
             raise ValueError("bad_words need the tokenizer's token bytes")
         setup.processors.append(
-            BadWordsLogitsProcessor(params.bad_words, token_bytes, prompt_length)
+            BadWordsLogitsProcessor(bad_words, token_bytes, prompt_length)
         )
     if params.min_new_tokens > 0 and eos_token_id is not None:
         setup.processors.append(
@@ -470,6 +476,7 @@ def generate_tokens(
     token_bytes: Sequence[bytes] | None = None,
     suppress_tokens: Sequence[int] = (),
     device: torch.device | str = "cpu",
+    bad_words: Sequence[str] | None = None,
 ) -> list[GeneratedSequence]:
     """Run sampling, greedy or beam search; ``params.seed`` must be set."""
     if params.seed is None:
@@ -478,7 +485,7 @@ def generate_tokens(
         raise ValueError("prompt_ids must not be empty")
     prompt = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
     setup = build_processors(
-        params, prompt.shape[1], eos_token_id, token_bytes, suppress_tokens
+        params, prompt.shape[1], eos_token_id, token_bytes, suppress_tokens, bad_words
     )
     generator = torch.Generator(device=prompt.device)
     generator.manual_seed(params.seed)
