@@ -167,7 +167,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery. Without CELERY_BROKER_URL an embedded filesystem transport is used, so
 # the demo needs no broker server; production sets a Redis URL.
-_BROKER_DIR = VAR_DIR / "broker"
+# CELERY_BROKER_DIR lets a test run use its own filesystem broker folder.
+_BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("in", "processed"):
@@ -201,6 +202,12 @@ GENERATION_SOFT_TIME_LIMIT = env_int("GENERATION_SOFT_TIME_LIMIT", 1800)
 GENERATION_TIME_LIMIT = env_int("GENERATION_TIME_LIMIT", 1900)
 TRAINING_SOFT_TIME_LIMIT = env_int("TRAINING_SOFT_TIME_LIMIT", 6 * 3600)
 TRAINING_TIME_LIMIT = env_int("TRAINING_TIME_LIMIT", 6 * 3600 + 300)
+# A running job's claim (lease) lasts this many seconds and its worker renews it
+# every third of that; a job whose lease ran out is resumed by another worker.
+GENERATION_LEASE_SECONDS = env_int("GENERATION_LEASE_SECONDS", 90)
+# Candidates generated per generate() call; progress and cancellation happen
+# between batches.
+GENERATION_BATCH_SIZE = env_int("GENERATION_BATCH_SIZE", 4)
 # Number of model versions one worker process keeps loaded.
 MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 2)
 # "auto" picks CUDA when present; "cpu" or "cuda" force a device.
