@@ -2,7 +2,7 @@
 
 import pytest
 
-from webapp.brand.services import do_create_brand_voice, do_create_persona
+from webapp.brand.services import do_create_brand_voice
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.services import do_create_campaign
 
@@ -52,9 +52,7 @@ def test_content_roles_update_and_delete_campaign(
     request, role_fixture, campaign, api_client_for
 ):
     client = api_client_for(request.getfixturevalue(role_fixture))
-    response = client.patch(
-        f"{URL}{campaign.pk}/", {"status": "active"}, format="json"
-    )
+    response = client.patch(f"{URL}{campaign.pk}/", {"status": "active"}, format="json")
     assert response.status_code == 200, response.data
     campaign.refresh_from_db()
     assert campaign.status == "active"
@@ -181,12 +179,12 @@ def test_brand_voice_of_own_other_org_is_400(
 
     do_add_member(other_org, admin_user, Role.VIEWER)
     client = api_client_for(admin_user)
-    response = client.post(
-        URL, payload(org, brand_voice=other_voice.pk), format="json"
-    )
+    response = client.post(URL, payload(org, brand_voice=other_voice.pk), format="json")
     assert response.status_code == 400
     assert "brand_voice" in response.data
-    response = client.post(URL, payload(org, personas=[other_persona.pk]), format="json")
+    response = client.post(
+        URL, payload(org, personas=[other_persona.pk]), format="json"
+    )
     assert response.status_code == 400
     assert "personas" in response.data
     assert not Campaign.objects.filter(organization=org).exists()
@@ -257,11 +255,15 @@ def names(response):
         ("status=archived&search=kettle", ["Old promo"]),
     ],
 )
-def test_campaign_filters_and_search(filter_set, viewer, api_client_for, query, expected):
+def test_campaign_filters_and_search(
+    filter_set, viewer, api_client_for, query, expected
+):
     assert names(api_client_for(viewer).get(f"{URL}?{query}")) == expected
 
 
-def test_filter_by_brand_voice_and_persona(filter_set, voice, persona, viewer, api_client_for):
+def test_filter_by_brand_voice_and_persona(
+    filter_set, voice, persona, viewer, api_client_for
+):
     client = api_client_for(viewer)
     assert names(client.get(f"{URL}?brand_voice={voice.pk}")) == ["Kettle headlines"]
     assert names(client.get(f"{URL}?persona={persona.pk}")) == ["Kettle headlines"]

@@ -123,7 +123,7 @@ class OrganizationViewSet(OrganizationScopedViewSet):
         ).values("role")[:1]
         return queryset.annotate(
             my_role=Subquery(my_role), member_count=Count("memberships", distinct=True)
-        )
+        ).order_by("name", "pk")
 
     def perform_create(self, serializer):
         with service_errors():

@@ -1,0 +1,50 @@
+"""Production settings pass Django's deployment checks; bad config fails loudly."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manage(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
+    }
+    base.update(VAR_DIR=str(tmp_path / "var"), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_reports_no_warnings_in_production(tmp_path):
+    result = manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        tmp_path,
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    result = manage(["check"], tmp_path, DEBUG="0", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_malformed_boolean_is_reported_by_name(tmp_path):
+    result = manage(["check"], tmp_path, DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
