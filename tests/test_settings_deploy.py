@@ -48,3 +48,18 @@ def test_malformed_boolean_is_reported_by_name(tmp_path):
     result = manage(["check"], tmp_path, DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_env_example_lists_every_variable_settings_reads():
+    import re
+
+    read = set(
+        re.findall(
+            r'env_\w+\(\s*"([A-Z_]+)"', (ROOT / "webapp/settings.py").read_text()
+        )
+    )
+    listed = set(
+        re.findall(r"^#?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
+    assert read - listed == set(), "add these to .env.example"
+    assert listed - read == set(), "settings.py no longer reads these"
