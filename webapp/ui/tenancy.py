@@ -72,6 +72,7 @@ def get_tenant(request: HttpRequest) -> Tenant:
             .filter(user=user)
             .first()
         ) or Profile.objects.create(user=user)
+        profile.user = user  # cached: the layout prints the profile's name
         memberships = list(
             Membership.objects.filter(user=user)
             .select_related("organization")

@@ -74,8 +74,10 @@ def job_detail(request, pk):
     job = _job_for(request, pk)
     candidates = None
     if job.is_finished:
-        candidates = with_feedback(job.candidates.all(), request.user).order_by(
-            "-score", "index"
+        candidates = (
+            with_feedback(job.candidates.all(), request.user)
+            .select_related("campaign", "persona")
+            .order_by("-score", "index")
         )
     return render(
         request,

@@ -91,6 +91,10 @@ class Command(BaseCommand):
                     "--noreload",
                 ]
             )
+            self.stdout.write(
+                f"run_demo: web server pid {children['web'].pid}, "
+                f"Celery worker pid {children['worker'].pid}"
+            )
             url = f"http://{address}/"
             if self._wait_until_serving(url, children):
                 self._print_banner(url)
