@@ -110,6 +110,11 @@ def browser():
         pytest.skip(f"Chromium not found at {CHROMIUM}; apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop on this thread, which makes
+    # Django refuse ORM calls from the test ("async context"); the calls are in
+    # fact synchronous, so the check is lifted while the browser is open.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -118,6 +123,10 @@ def browser():
         )
         yield chromium
         chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -167,9 +176,21 @@ class Page:
 
 
 @pytest.fixture
-def page(browser, live_server, screenshot_dir):
-    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
-    context.set_default_timeout(15_000)
-    wrapped = Page(context.new_page(), live_server.url, screenshot_dir)
-    yield wrapped
-    context.close()
+def new_page(browser, live_server, screenshot_dir):
+    """new_page(viewport=LAPTOP) -> a Page in a fresh context (own cookies)."""
+    contexts = []
+
+    def make(viewport=LAPTOP):
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return Page(context.new_page(), live_server.url, screenshot_dir)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
