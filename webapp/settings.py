@@ -155,7 +155,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-}
     # One schema name per choice set that several serializers share.
     "ENUM_NAME_OVERRIDES": {
         "LanguageEnum": "webapp.accounts.models.Language",
@@ -164,6 +163,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "webapp.campaigns.models.Channel",
         "CampaignStatusEnum": "webapp.campaigns.models.CampaignStatus",
     },
+}
 
 # Celery. Without CELERY_BROKER_URL an embedded filesystem transport is used, so
 # the demo needs no broker server; production sets a Redis URL.
@@ -171,12 +171,14 @@ SPECTACULAR_SETTINGS = {
 _BROKER_DIR = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "in"),
         "data_folder_out": str(_BROKER_DIR / "in"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # Broadcast (worker control) messages, kept out of the working directory.
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
     }
 else:
