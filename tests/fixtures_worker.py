@@ -222,3 +222,67 @@ def celery_worker_factory(transactional_db, tmp_path):
 def celery_worker(celery_worker_factory):
     """A running worker on all queues with the default settings."""
     return celery_worker_factory()
+
+
+# ---------------------------------------------------------------- a small model
+
+TINY_CORPUS = [
+    "Free shipping on {product} today. Fresh, bold and ready.",
+    "Meet {product} by {brand}: {fact1} and more.",
+    "Save big on {product}. Limited offer, act now!",
+    "Your mornings, upgraded: {product} blends smoothies in seconds.",
+    "免费送货，{product} 让生活更轻松。",
+] * 20
+
+
+def build_tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
+    """A randomly initialised, very small ReformerLM saved as a real checkpoint.
+
+    Its text is noise, but it loads, validates and generates through the same
+    code as a trained model in a few milliseconds per token, which keeps the
+    worker tests fast; the shipped demo checkpoint covers trained output.
+    """
+    import torch
+
+    from generator.checkpoint import save_checkpoint
+    from generator.config import ModelConfig
+    from generator.model import build_model
+    from generator.tokenizer import CopyTokenizer
+
+    tokenizer = CopyTokenizer.train(TINY_CORPUS, vocab_size=400)
+    config = ModelConfig(
+        preset="tiny",
+        vocab_size=tokenizer.vocab_size,
+        dim=32,
+        depth=1,
+        heads=2,
+        dim_head=16,
+        max_seq_len=128,
+        bucket_size=16,
+        n_hashes=1,
+    )
+    torch.manual_seed(seed)
+    save_checkpoint(
+        directory,
+        build_model(config),
+        config,
+        tokenizer,
+        metadata={"name": f"tiny-test-{seed}", "metrics": {"val_loss": 5.9}},
+    )
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """Path of a tiny real checkpoint (see build_tiny_checkpoint)."""
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-checkpoint"))
+
+
+@pytest.fixture
+def tiny_model(db, tiny_checkpoint, settings, tmp_path):
+    """The tiny checkpoint registered as the global default model version."""
+    from webapp.models_registry.services import do_register_model_version
+
+    settings.MODEL_DIR = tmp_path / "models"
+    version, _ = do_register_model_version(tiny_checkpoint, global_default=True)
+    return version

@@ -166,7 +166,15 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def run_job(job_id: int, task_id: str | None = None) -> str:
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} seconds"
+    return f"{seconds / 60:g} minutes"
+
+
+def run_job(
+    job_id: int, task_id: str | None = None, soft_time_limit: float | None = None
+) -> str:
     """Run one job to its end (or to cancellation); returns what happened."""
     owner = make_owner(task_id)
     job = claim_job(job_id, owner)
@@ -183,11 +191,11 @@ def run_job(job_id: int, task_id: str | None = None) -> str:
     try:
         return _generate(job, owner, keeper)
     except SoftTimeLimitExceeded:
-        minutes = settings.GENERATION_SOFT_TIME_LIMIT / 60
+        limit = soft_time_limit or settings.GENERATION_SOFT_TIME_LIMIT
         fail_job(
             job,
             owner,
-            f"the job ran past its time limit of {minutes:g} minutes and was "
+            f"the job ran past its time limit of {_duration(limit)} and was "
             "stopped; the finished candidates were kept. Ask for fewer candidates "
             "or fewer new tokens.",
         )
@@ -224,7 +232,6 @@ def run_job(job_id: int, task_id: str | None = None) -> str:
 
 def _load(job: GenerationJob):
     from generator.checkpoint import CheckpointError
-
     from webapp.generation.model_cache import get_copywriter
 
     version = job.model_version

@@ -79,7 +79,8 @@ def clean_params(params: dict | None) -> dict[str, Any]:
                 ]
             }
         )
-    return parsed.resolved().to_dict()
+    resolved = parsed.resolved().to_dict()
+    return {k: v for k, v in resolved.items() if k not in JOB_OWNED_PARAMS}
 
 
 def _spec_for(
@@ -220,6 +221,7 @@ def do_launch_job(
         }
         for p in personas
     ]
+    _check_banned_words_in_specs(variants, cleaned["bad_words"])
     task_id = str(uuid.uuid4())
     job = GenerationJob.objects.create(
         organization=organization,
@@ -241,6 +243,31 @@ def do_launch_job(
     )
     transaction.on_commit(lambda: enqueue_job(job.pk, task_id))
     return job
+
+
+def _check_banned_words_in_specs(variants: list[dict], bad_words: list[str]) -> None:
+    """Refuse a request whose own product, brand or facts contain a banned word.
+
+    The generator fills these values into the text after decoding, so it
+    could not keep such a word out; the marketer has to resolve the conflict.
+    """
+    folded = [(word, word.casefold()) for word in bad_words]
+    for variant in variants:
+        spec = variant["spec"]
+        values = [("product", spec["product"]), ("brand", spec["brand"])]
+        values += [("facts", fact) for fact in spec["facts"]]
+        for field, value in values:
+            for word, key in folded:
+                if key in value.casefold():
+                    raise ValidationError(
+                        {
+                            "params": [
+                                f"the banned word {word!r} appears in the {field} "
+                                f"{value!r}; remove it from the banned words (brand "
+                                "voice or bad_words) or from the campaign"
+                            ]
+                        }
+                    )
 
 
 def _merge_words(first: list[str], second: list[str]) -> list[str]:

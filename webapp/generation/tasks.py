@@ -47,7 +47,9 @@ def run_generation_job(self, job_id: int) -> str:
     """Claim the job and generate its missing candidates."""
     from webapp.generation.runner import run_job
 
-    return run_job(job_id, task_id=self.request.id)
+    # timelimit is (hard, soft) as sent by generation_task_options().
+    soft = (self.request.timelimit or (None, None))[1]
+    return run_job(job_id, task_id=self.request.id, soft_time_limit=soft)
 
 
 def _requeue(job_id: int) -> None:

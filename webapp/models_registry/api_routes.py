@@ -3,3 +3,6 @@
 
 def register(router) -> None:
     """Add this app's viewsets to the shared router."""
+    from webapp.models_registry.views import ModelVersionViewSet
+
+    router.register("models", ModelVersionViewSet, basename="model-version")

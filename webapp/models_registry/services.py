@@ -164,11 +164,16 @@ def do_activate_version(
 
 def active_version_for(organization: Organization | None) -> ModelVersion | None:
     """The organization's newest ready activation, else the global default."""
-    scopes = [organization, None] if organization is not None else [None]
+    return active_version_for_id(organization.pk if organization else None)
+
+
+def active_version_for_id(organization_id: int | None) -> ModelVersion | None:
+    """active_version_for by organization id (one query, two without own pick)."""
+    scopes = [organization_id, None] if organization_id is not None else [None]
     for scope in scopes:
         activation = (
             ModelActivation.objects.filter(
-                organization=scope, version__status=ModelStatus.READY
+                organization_id=scope, version__status=ModelStatus.READY
             )
             .select_related("version")
             .first()
