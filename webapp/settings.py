@@ -162,6 +162,10 @@ SPECTACULAR_SETTINGS = {
         "ContentTypeEnum": "webapp.campaigns.models.ContentType",
         "ChannelEnum": "webapp.campaigns.models.Channel",
         "CampaignStatusEnum": "webapp.campaigns.models.CampaignStatus",
+        "JobStatusEnum": "webapp.generation.models.JobStatus",
+        "CandidateStatusEnum": "webapp.generation.models.CandidateStatus",
+        "BulkStatusEnum": "webapp.generation.models.BulkStatus",
+        "ModelStatusEnum": "webapp.models_registry.models.ModelStatus",
     },
 }
 
