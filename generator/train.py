@@ -15,10 +15,12 @@
   uses its own fixed seed so held-out losses are comparable across steps.
 - Every ``checkpoint_every`` steps ``out_dir/resume/`` gets a full checkpoint
   plus optimizer state (safetensors + JSON, no pickle); ``resume=True``
-  continues from it exactly. Ctrl-C saves the current weights to ``out_dir``
-  and re-raises; ``should_stop`` returning True stops the same way without
-  raising. ``on_progress(step, total_steps, metrics)`` is called at every log
-  step and evaluation.
+  continues from it. The best weights so far are always in ``out_dir``.
+  Ctrl-C writes the resume state (and ``out_dir`` if no evaluation has run
+  yet) and re-raises; ``should_stop`` returning True stops after the current
+  step, writes the resume state and finishes normally.
+  ``on_progress(step, total_steps, metrics)`` is called at every log step and
+  evaluation.
 - The training forward uses LSH attention as configured (recorded in the
   metadata); ReformerLM is reversible, so activations are recomputed in the
   backward pass rather than stored.
@@ -133,17 +135,33 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
     return MIN_LR_RATIO + (1 - MIN_LR_RATIO) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def target_logits(
+    model: Any, inputs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """Logits at the positions selected by ``targets`` (a boolean mask) only.
+
+    The same computation as ``ReformerLM.forward`` (reformer-pytorch 1.4.4),
+    except that the output projection, the largest matrix of a small model,
+    runs only where a loss is taken: prompt and padding positions are about
+    half of every batch.
+    """
+    x = model.token_emb(inputs)
+    x = x + model.pos_emb(x)
+    layer_pos_emb = model.layer_pos_emb(x)
+    x = model.to_model_dim(x)
+    x = model.reformer(x, pos_emb=layer_pos_emb, input_mask=mask)
+    x = model.norm(x)
+    return model.out(x[targets])
+
+
 def _loss(model: Any, batch: tuple, device: torch.device) -> tuple[torch.Tensor, int]:
     inputs, mask, labels = (t.to(device) for t in batch)
+    targets = labels != -100
     with torch.autocast(
         device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
     ):
-        logits = model(inputs, input_mask=mask)
-    loss = F.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]),
-        labels.reshape(-1),
-        ignore_index=-100,
-    )
+        logits = target_logits(model, inputs, mask, targets)
+    loss = F.cross_entropy(logits.float(), labels[targets])
     return loss, int(mask.sum())
 
 
@@ -337,7 +355,6 @@ def _run(
         "history": [],
     }
     resume_dir = out_dir / "resume"
-    best_state: dict[str, torch.Tensor] | None = None
     if resume and (resume_dir / "trainer_state.json").is_file():
         resumed, _, _, _ = load_checkpoint(resume_dir, device=dev)
         model.load_state_dict(resumed.state_dict())
@@ -380,10 +397,7 @@ def _run(
         state["batch"] += 1
         return collate([examples[i] for i in ids], tokenizer.pad_id, config.bucket_size)
 
-    def save(directory: Path, weights: dict | None, reason: str) -> None:
-        if weights is not None:
-            current = {k: v.clone() for k, v in model.state_dict().items()}
-            model.load_state_dict(weights)
+    def save(directory: Path, reason: str) -> None:
         meta = {
             **meta_base,
             "steps": state["step"],
@@ -393,8 +407,10 @@ def _run(
             "training_seconds": round(time.monotonic() - started, 1),
         }
         save_checkpoint(directory, model, config, tokenizer, meta)
-        if weights is not None:
-            model.load_state_dict(current)
+
+    def save_resume(reason: str) -> None:
+        save(resume_dir, reason)
+        save_training_state(resume_dir, optimizer, state)
 
     bar = tqdm(
         total=total,
@@ -416,7 +432,7 @@ def _run(
             for _ in range(tc.grad_accum_steps):
                 loss, n_tokens = _loss(model, next_batch(), dev)
                 (loss / tc.grad_accum_steps).backward()
-                loss_sum += float(loss) / tc.grad_accum_steps
+                loss_sum += float(loss.detach()) / tc.grad_accum_steps
                 window_tokens += n_tokens
                 state["tokens_seen"] += n_tokens
             grad_norm = float(
@@ -459,9 +475,9 @@ def _run(
                 state["history"].append([step, metrics["heldout_loss"]])
                 if result["loss"] < state["best_loss"] - 1e-4:
                     state.update(best_loss=result["loss"], best_step=step, bad_evals=0)
-                    best_state = {
-                        k: v.detach().clone() for k, v in model.state_dict().items()
-                    }
+                    # The best weights so far live in out_dir, so a resumed or
+                    # interrupted run still ships them.
+                    save(out_dir, "in_progress")
                 else:
                     state["bad_evals"] += 1
                 metrics.update(
@@ -475,18 +491,21 @@ def _run(
                     stop_reason = "early_stopping"
                     break
             if step % tc.checkpoint_every == 0 and step < total:
-                save(resume_dir, None, "periodic")
-                save_training_state(resume_dir, optimizer, state)
+                save_resume("periodic")
     except KeyboardInterrupt:
         bar.close()
-        save(resume_dir, None, "interrupted")
-        save_training_state(resume_dir, optimizer, state)
-        save(out_dir, None, "interrupted")
+        save_resume("interrupted")
+        if not (out_dir / "metadata.json").is_file():
+            save(out_dir, "interrupted")
         raise
     bar.close()
-    # A full evaluation of the weights that will be shipped.
-    if best_state is not None and state["best_step"] != state["step"]:
-        model.load_state_dict(best_state)
+    if stop_reason == "should_stop":
+        save_resume(stop_reason)
+    # A full evaluation of the weights that will be shipped: the best ones.
+    if state["best_step"] and state["best_step"] != state["step"]:
+        from safetensors.torch import load_model
+
+        load_model(model, str(out_dir / "model.safetensors"), device=str(dev))
     final = evaluate_loss(
         model, held_examples, tokenizer, config, tc.batch_size, None, tc.seed, dev
     )
@@ -498,5 +517,5 @@ def _run(
         stop_reason=stop_reason,
         history=state["history"],
     )
-    save(out_dir, None, stop_reason)
+    save(out_dir, stop_reason)
     return TrainResult(out_dir, dict(metrics))

@@ -175,22 +175,47 @@ class Ctx:
     def cta(self) -> str:
         return self.rng.choice(CTAS[self.channel][self.lang])
 
+    def _snapshot(self) -> tuple:
+        return (
+            self.n_facts,
+            list(self.kws),
+            self.brand_used,
+            self.persona_used,
+            self.tone_used,
+            set(self.taken),
+        )
+
+    def _restore(self, snap: tuple) -> None:
+        (
+            self.n_facts,
+            self.kws,
+            self.brand_used,
+            self.persona_used,
+            self.tone_used,
+            self.taken,
+        ) = snap
+
+    def _attempt(self, fn: Callable[[], str]) -> str | None:
+        """fn(), or None with nothing recorded if it needs what this row lacks."""
+        snap = self._snapshot()
+        try:
+            return fn()
+        except Skip:
+            self._restore(snap)
+            return None
+
     def maybe(self, p: float, fn: Callable[[], str]) -> str:
         """fn() with probability p, or "" (also when fn needs what is missing)."""
         if self.rng.random() >= p:
             return ""
-        try:
-            return fn()
-        except Skip:
-            return ""
+        return self._attempt(fn) or ""
 
     def one(self, *patterns: Callable[[], str]) -> str:
         """The first pattern, in random order, that this row can fill."""
         for pattern in self.rng.sample(patterns, len(patterns)):
-            try:
-                return pattern()
-            except Skip:
-                continue
+            text = self._attempt(pattern)
+            if text is not None:
+                return text
         raise Skip
 
 
