@@ -121,8 +121,11 @@ class LeaseKeeper(threading.Thread):
         self.join(timeout=10)
 
 
-def _set_terminal(job: GenerationJob, owner: str, status: str, **fields) -> bool:
-    count = Candidate.objects.filter(job_id=job.pk).count()
+def _set_terminal(
+    job: GenerationJob, owner: str, status: str, count: int | None = None, **fields
+) -> bool:
+    if count is None:
+        count = Candidate.objects.filter(job_id=job.pk).count()
     fields.setdefault(
         "progress_message", f"{count} of {job.total_candidates} candidates written"
     )
@@ -259,20 +262,6 @@ def _batches(job: GenerationJob, missing: list[int]) -> list[list[int]]:
     return batches
 
 
-def _boundary(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
-    """Between batches: 'go', 'cancelled' or 'lost' (another worker has it)."""
-    if keeper.lost.is_set():
-        return "lost"
-    renewed = GenerationJob.objects.filter(
-        pk=job.pk, lease_owner=owner, status=JobStatus.RUNNING, cancel_requested=False
-    ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()))
-    if renewed:
-        return "go"
-    if _set_terminal(job, owner, JobStatus.CANCELLED):
-        return "cancelled"
-    return "lost"
-
-
 def _generate(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
     copywriter, load_seconds = _load(job)
     if load_seconds:
@@ -281,17 +270,18 @@ def _generate(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
         )
     rules = SafetyRules.from_dict(job.safety_rules)
     base_seed = int(job.params.get("seed") or 0)
+    written = 0
     for refill in range(MAX_REFILL_PASSES):
         done = set(
             Candidate.objects.filter(job_id=job.pk).values_list("index", flat=True)
         )
+        written = len(done)
         missing = [i for i in range(job.total_candidates) if i not in done]
         if not missing:
             break
         for batch in _batches(job, missing):
-            state = _boundary(job, owner, keeper)
-            if state != "go":
-                return state
+            if keeper.lost.is_set():
+                return "lost"
             variant = job.variants[batch[0] // job.num_candidates]
             # Seeds follow the index, so a resumed batch writes what the
             # first attempt would have written.
@@ -302,13 +292,9 @@ def _generate(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
             elapsed = time.perf_counter() - started
             _save_batch(job, variant, batch, generated, rules)
             written = Candidate.objects.filter(job_id=job.pk).count()
-            GenerationJob.objects.filter(pk=job.pk, lease_owner=owner).update(
-                progress=min(1.0, written / job.total_candidates),
-                progress_message=f"{written} of {job.total_candidates} candidates "
-                "written",
-                generate_seconds=F("generate_seconds") + elapsed,
-            )
-    written = Candidate.objects.filter(job_id=job.pk).count()
+            state = _batch_boundary(job, owner, written, elapsed)
+            if state != "go":
+                return state
     if written < job.total_candidates:
         fail_job(
             job,
@@ -318,8 +304,34 @@ def _generate(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
             "the banned words.",
         )
         return "incomplete"
-    _set_terminal(job, owner, JobStatus.SUCCEEDED, progress_message="done")
+    _set_terminal(
+        job, owner, JobStatus.SUCCEEDED, count=written, progress_message="done"
+    )
     return "succeeded"
+
+
+def _batch_boundary(job: GenerationJob, owner: str, written: int, elapsed: float):
+    """After a batch: one UPDATE writes progress, renews the lease and checks
+    that the job is still this worker's and not asked to cancel.
+
+    Returns 'go', 'cancelled' (the finished candidates stay) or 'lost'.
+    """
+    renewed = GenerationJob.objects.filter(
+        pk=job.pk, lease_owner=owner, status=JobStatus.RUNNING, cancel_requested=False
+    ).update(
+        progress=min(1.0, written / job.total_candidates),
+        progress_message=f"{written} of {job.total_candidates} candidates written",
+        generate_seconds=F("generate_seconds") + elapsed,
+        lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds()),
+    )
+    if renewed:
+        return "go"
+    GenerationJob.objects.filter(pk=job.pk, lease_owner=owner).update(
+        generate_seconds=F("generate_seconds") + elapsed
+    )
+    if _set_terminal(job, owner, JobStatus.CANCELLED, count=written):
+        return "cancelled"
+    return "lost"
 
 
 def _save_batch(job, variant, batch, generated, rules: SafetyRules) -> None:
