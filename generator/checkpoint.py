@@ -125,8 +125,13 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
         if len(head) < 8:
             raise CheckpointError(f"{path} is truncated (no safetensors header)")
         (length,) = struct.unpack("<Q", head)
-        if length > min(size - 8, 100_000_000):
+        if length > 100_000_000:
             raise CheckpointError(f"{path} is corrupt (header length {length})")
+        if length > size - 8:
+            raise CheckpointError(
+                f"{path} is truncated: its header needs {length} bytes, the file "
+                f"has {size - 8} after the length"
+            )
         try:
             header = json.loads(handle.read(length))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -217,6 +222,7 @@ def validate_checkpoint(directory: str | Path) -> dict[str, Any]:
         "config": config,
         "metadata": metadata,
         "vocab_size": tokenizer.vocab_size,
+        # Parameters and buffers, each shared tensor once.
         "n_params": sum(_numel(info["shape"]) for info in header.values()),
     }
 
