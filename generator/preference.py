@@ -67,9 +67,10 @@ def dpo_loss(
     rejected_reward = beta * (policy_rejected - reference_rejected)
     margin = chosen_reward - rejected_reward
     loss = -F.logsigmoid(margin).mean()
+    detached = margin.detach()
     return loss, {
-        "reward_margin": float(margin.mean()),
-        "reward_accuracy": float((margin > 0).float().mean()),
+        "reward_margin": float(detached.mean()),
+        "reward_accuracy": float((detached > 0).float().mean()),
     }
 
 

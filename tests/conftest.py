@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures_generator",
     "tests.fixtures_worker",
     "tests.fixtures_browser",
+    "tests.fixtures_training",
 ]
