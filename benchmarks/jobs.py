@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/jobs.py [--jobs 100] [--model DIR]
 
 It creates its own database (a SQLite file in a temporary folder, or the
-database named by BENCH_DATABASE_URL), starts one Celery worker process
+PostgreSQL database named by BENCH_DATABASE_URL, dropped and created anew),
+starts one Celery worker process
 (prefork, one child, like a GPU node) and measures:
 
 1. throughput: --jobs small jobs (2 candidates, 8 new tokens) launched at once,
@@ -45,6 +46,20 @@ def _redis_answers(url: str) -> bool:
         return False
 
 
+def fresh_postgres_database(url: str) -> None:
+    """Drop and create the database the URL names (it is the benchmark's own)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def configure(workdir: Path) -> dict[str, str]:
     """Environment shared by this process and the worker."""
     env = {
@@ -57,6 +72,8 @@ def configure(workdir: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
         "LOG_LEVEL": "WARNING",
     }
+    if env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        fresh_postgres_database(env["DATABASE_URL"])
     broker = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
     if broker.startswith("redis") and not _redis_answers(broker):
         print(f"# no Redis at {broker}; using the filesystem broker", flush=True)

@@ -246,3 +246,43 @@ def test_broken_checkpoint_fails_the_job_with_a_readable_message(
     assert data["status"] == "failed"
     assert f"model {tiny_model.name} could not be loaded" in data["error_message"]
     assert "activate another model version" in data["error_message"]
+
+
+@pytest.mark.slow
+def test_demo_model_writes_filled_in_copy_through_the_worker(
+    org,
+    campaign,
+    admin_user,
+    marketer,
+    demo_checkpoint,
+    api_client_for,
+    celery_worker,
+    settings,
+    tmp_path,
+):
+    from webapp.models_registry.services import (
+        do_activate_version,
+        do_register_model_version,
+    )
+
+    settings.MODEL_DIR = tmp_path / "models"
+    version, _ = do_register_model_version(demo_checkpoint, name="demo")
+    do_activate_version(version, org, admin_user)
+    client = api_client_for(marketer)
+    job_id = launch(
+        client,
+        campaign,
+        content_type="ad_headline",
+        num_candidates=4,
+        params={"max_new_tokens": 24, "temperature": 0.8, "seed": 4},
+    )
+
+    data = poll(client, job_id, timeout=180)
+
+    assert data["status"] == "succeeded", data
+    texts = list(Candidate.objects.filter(job_id=job_id).values_list("text", flat=True))
+    assert len(texts) == 4
+    for text in texts:
+        assert re.search(r"[A-Za-z]{3,}", text), text
+        assert "{product}" not in text and "{brand}" not in text
+        assert "cheap" not in text.lower()  # the brand voice's banned word
