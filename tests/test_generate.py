@@ -3,12 +3,10 @@
 The model is randomly initialised (its text is noise), which is enough to
 check the API's contract: reproducibility, batching, beams, banned words,
 prompt handling and errors. The end-to-end test through a saved checkpoint
-runs once generator.checkpoint exists.
+saves with generator.checkpoint and reloads with load_model.
 """
 
 from __future__ import annotations
-
-import importlib.util
 
 import pytest
 import torch
@@ -152,14 +150,9 @@ def test_score_is_the_mean_logprob_of_the_text_under_exact_attention(writer, tok
         writer.score(SPEC, "")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("generator.checkpoint") is None,
-    reason="generator.checkpoint not written yet",
-)
 def test_end_to_end_through_a_saved_checkpoint(tmp_path, writer, tokenizer):
-    from generator.checkpoint import save_checkpoint
-
     from generator.api import load_model
+    from generator.checkpoint import save_checkpoint
 
     directory = tmp_path / "ckpt"
     save_checkpoint(directory, writer.model, writer.config, tokenizer, {"steps": 0})
