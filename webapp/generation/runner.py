@@ -21,7 +21,13 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -290,9 +296,12 @@ def _generate(job: GenerationJob, owner: str, keeper: LeaseKeeper) -> str:
             started = time.perf_counter()
             generated = copywriter.generate(variant["spec"], **params)
             elapsed = time.perf_counter() - started
-            _save_batch(job, variant, batch, generated, rules)
-            written = Candidate.objects.filter(job_id=job.pk).count()
-            state = _batch_boundary(job, owner, written, elapsed)
+            # One transaction (one commit) per batch: the candidates, the
+            # progress, the lease renewal and the cancel check.
+            with transaction.atomic():
+                _save_batch(job, variant, batch, generated, rules)
+                written = Candidate.objects.filter(job_id=job.pk).count()
+                state = _batch_boundary(job, owner, written, elapsed)
             if state != "go":
                 return state
     if written < job.total_candidates:
