@@ -30,6 +30,7 @@ MICRO_MODEL = {
     "bucket_size": 16,
     "n_hashes": 1,
     "ff_mult": 2,
+    "weight_tie_embedding": False,
 }
 
 

@@ -23,7 +23,14 @@ def saved(tmp_path_factory):
     tokenizer = CopyTokenizer.train(
         (r["text"] for r in corpus_slice(DEMO_TRAIN, 200)), 500
     )
-    config = ModelConfig(**{**MICRO_MODEL, "vocab_size": tokenizer.vocab_size})
+    # Tied, as in the small and base presets: the shared tensor must survive.
+    config = ModelConfig(
+        **{
+            **MICRO_MODEL,
+            "vocab_size": tokenizer.vocab_size,
+            "weight_tie_embedding": True,
+        }
+    )
     torch.manual_seed(0)
     model = build_model(config).eval()
     directory = tmp_path_factory.mktemp("ckpt")
@@ -36,6 +43,10 @@ def copy(saved, tmp_path):
     target = tmp_path / "copy"
     shutil.copytree(saved[0], target)
     return target
+
+
+def config_of(saved) -> dict:
+    return saved[2].to_dict()
 
 
 def _logits(model, ids, seed=11):
@@ -139,6 +150,6 @@ def test_flipped_weight_byte_is_caught_on_load(copy):
 
 def test_save_refuses_mismatched_tokenizer(saved, tmp_path):
     _, model, config, tokenizer = saved
-    other = ModelConfig(**{**MICRO_MODEL, "vocab_size": tokenizer.vocab_size + 1})
+    other = ModelConfig(**{**config_of(saved), "vocab_size": tokenizer.vocab_size + 1})
     with pytest.raises(CheckpointError, match="config.vocab_size"):
         save_checkpoint(tmp_path, model, other, tokenizer)
