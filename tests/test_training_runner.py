@@ -1,4 +1,4 @@
-"""The training runner in-process: success registers a child, failure changes nothing."""
+"""The training runner in-process: success registers a child, failure does not."""
 
 import json
 from pathlib import Path
@@ -19,7 +19,9 @@ FAST = {"max_steps": 6, "batch_size": 4, "replay_ratio": 0.5}
 
 @pytest.fixture
 def reviewed(campaign, base_version, editor):
-    texts = [f"Acme Blender makes smoothie number {i}. Free shipping!" for i in range(8)]
+    texts = [
+        f"Acme Blender makes smoothie number {i}. Free shipping!" for i in range(8)
+    ]
     candidates = make_candidates(campaign, base_version, texts)
     for i, candidate in enumerate(candidates):
         do_rate(candidate, editor, 5 if i % 2 == 0 else 2)
@@ -45,7 +47,11 @@ def test_a_run_registers_a_child_version_with_metrics_curve_and_data_hash(
     assert job.data_card["train_examples"] == 4
     assert job.data_card["feedback_heldout_examples"] == 1
     assert job.data_card["replay"]["rows"] == 2
-    for key in ("base_heldout_loss", "parent_base_heldout_loss", "feedback_heldout_loss"):
+    for key in (
+        "base_heldout_loss",
+        "parent_base_heldout_loss",
+        "feedback_heldout_loss",
+    ):
         assert isinstance(child.metrics[key], float), key
     assert child.metadata["feedback_data_hash"] == job.data_card["sft"]["sha256"]
     assert child.metadata["parent"] == base_version.name

@@ -631,7 +631,9 @@ def rating_stats(version: ModelVersion, organization: Organization) -> RatingSta
         )
         .annotate(day=TruncDate("candidate__created_at"))
         .values("day")
-        .annotate(mean=Avg("stars"), n=Count("id"), rated=Count("candidate", True))
+        .annotate(
+            mean=Avg("stars"), n=Count("id"), rated=Count("candidate", distinct=True)
+        )
         .order_by("day")
     }
     by_day = []
