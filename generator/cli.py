@@ -260,6 +260,7 @@ def _spec_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from generator.api import load_model
+    from generator.evaluate import MAX_NEW_TOKENS
     from generator.params import GenerationParams
     from generator.prompt import GenerationSpec
 
@@ -289,6 +290,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
         kwargs["bad_words"] = _list(args.bad_word)
     GenerationParams.from_kwargs(**kwargs)  # validate before loading the model
     writer = load_model(args.checkpoint, device=args.device)
+    if "max_new_tokens" not in kwargs:
+        # Room for the longest copy of this type, as in evaluation.
+        kwargs["max_new_tokens"] = min(
+            MAX_NEW_TOKENS[spec.content_type], writer.max_seq_len - 48
+        )
     candidates = writer.generate(spec, **kwargs)
     if args.json:
         print(

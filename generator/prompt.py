@@ -13,7 +13,7 @@ Layout (field order; every field but content type and language is optional)::
     <|persona|> name: Busy parents; age: 30-45; interests: cooking
     <|brand|> {brand}
     <|product|> {product}
-    <|facts|> {fact1}{fact2}
+    <|facts|> {fact1} 15-minute recipes; {fact2} free delivery
     <|keywords|> meal kit, dinner
     <|sep|>
 
@@ -23,10 +23,13 @@ product fact cannot inject a field.
 
 Delexicalized training. A tiny model cannot learn to spell arbitrary product
 names or facts, so the corpus writes ``{product}``, ``{brand}`` and
-``{fact1}`` ... ``{fact5}`` in place of them, and the prompt carries only the
-same placeholders. The model learns where a name or a fact goes; after
-generation :func:`relexicalize` fills in the real values, so names and facts
-in the output are always exactly what the person typed. :func:`delexicalize`
+``{fact1}`` ... ``{fact5}`` in place of them. The prompt carries the same
+placeholders, and each fact's words after its placeholder, because the facts
+are the only thing that says what the product is (headphones or coffee): the
+model reads them to pick fitting benefits and writes the placeholder where
+the fact goes. After generation :func:`relexicalize` fills in the real
+values, so names and facts in the output are always exactly what the person
+typed. :func:`delexicalize`
 turns a user's own corpus row (with literal names) into that form. Tone,
 persona and keywords stay literal: the model should copy keywords into the
 copy and let tone and persona shape the wording.
@@ -273,7 +276,7 @@ def _render(parts: dict[str, Any], spec: GenerationSpec) -> list[tuple[str, str]
     if parts["product"]:
         out.append((FIELD_TOKENS["product"], PRODUCT_PLACEHOLDER))
     if parts["facts"]:
-        out.append((FIELD_TOKENS["facts"], "".join(parts["facts"])))
+        out.append((FIELD_TOKENS["facts"], "; ".join(parts["facts"])))
     if parts["keywords"]:
         out.append((FIELD_TOKENS["keywords"], ", ".join(parts["keywords"])))
     out.append((SEP, ""))
@@ -299,7 +302,10 @@ def build_prompt(
         "persona": _persona_entries(spec.persona),
         "brand": bool(spec.brand),
         "product": bool(spec.product),
-        "facts": list(FACT_PLACEHOLDERS[: len(spec.facts)]),
+        "facts": [
+            f"{placeholder} {fact}"
+            for placeholder, fact in zip(FACT_PLACEHOLDERS, spec.facts, strict=False)
+        ],
         "keywords": list(spec.keywords),
     }
     dropped: list[str] = []

@@ -75,6 +75,7 @@ def tokenizer_texts(rows: Sequence[dict[str, Any]]) -> Iterable[str]:
         spec = _spec(row)
         yield delexicalize(row["text"], spec)
         yield " ".join([", ".join(spec.tone), ", ".join(spec.keywords)])
+        yield "; ".join(spec.facts)
         yield " ".join(f"{k}: {v}" for k, v in spec.persona.items())
 
 
@@ -473,17 +474,19 @@ def _run(
                     heldout_perplexity=round(result["perplexity"], 3),
                 )
                 state["history"].append([step, metrics["heldout_loss"]])
-                if result["loss"] < state["best_loss"] - 1e-4:
+                improved = result["loss"] < state["best_loss"] - 1e-4
+                if improved:
                     state.update(best_loss=result["loss"], best_step=step, bad_evals=0)
-                    # The best weights so far live in out_dir, so a resumed or
-                    # interrupted run still ships them.
-                    save(out_dir, "in_progress")
                 else:
                     state["bad_evals"] += 1
                 metrics.update(
                     best_heldout_loss=round(state["best_loss"], 4),
                     best_step=state["best_step"],
                 )
+                if improved:
+                    # The best weights so far live in out_dir, so a resumed or
+                    # interrupted run still ships them.
+                    save(out_dir, "in_progress")
                 bar.set_postfix(loss=f"{loss_sum:.3f}", val=f"{result['loss']:.3f}")
                 if on_progress is not None:
                     on_progress(step, total, dict(metrics))

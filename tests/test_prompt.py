@@ -53,9 +53,10 @@ def test_prompt_has_every_field_in_order(tokenizer):
     positions = [prompt.ids.index(tokenizer.token_id(t)) for t in order]
     assert positions == sorted(positions)
     assert prompt.text.startswith(BOS) and prompt.text.endswith(SEP)
-    # Names and facts travel as placeholders; tone, persona and keywords literally.
+    # Names travel as placeholders, facts as placeholder + words; tone, persona
+    # and keywords literally.
     assert "Weeknight Box" not in prompt.text and "{product}" in prompt.text
-    assert "{fact1}{fact2}" in prompt.text
+    assert "{fact1} 15-minute recipes; {fact2} free delivery" in prompt.text
     assert "playful, bold" in prompt.text and "easy dinners" in prompt.text
     assert "interests: cooking" in prompt.text
 
