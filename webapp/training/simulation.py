@@ -65,7 +65,7 @@ class LoopResult:
 
 
 def _run_jobs(
-    campaign: Campaign,
+    campaigns: list[Campaign],
     user: AbstractBaseUser,
     version: ModelVersion,
     content_type: str,
@@ -81,10 +81,10 @@ def _run_jobs(
 
     jobs = []
     started = time.perf_counter()
-    for seed in seeds:
+    for number, seed in enumerate(seeds):
         with transaction.atomic():
             job = do_launch_job(
-                campaign=campaign,
+                campaign=campaigns[number % len(campaigns)],
                 content_type=content_type,
                 user=user,
                 num_candidates=per_job,
@@ -110,7 +110,7 @@ def _rate(jobs: list[GenerationJob], trait: Callable[[str], bool]) -> float:
 
 def run_feedback_loop(
     *,
-    campaign: Campaign,
+    campaigns: list[Campaign],
     admin: AbstractBaseUser,
     editor: AbstractBaseUser,
     parent: ModelVersion,
@@ -122,7 +122,12 @@ def run_feedback_loop(
     training_options: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
 ) -> LoopResult:
-    """Generate with parent, rate by trait, fine-tune once, regenerate, measure."""
+    """Generate with parent, rate by trait, fine-tune once, regenerate, measure.
+
+    Job i uses campaigns[i % len(campaigns)] and seed ``seeds[i]``; the child
+    gets exactly the same jobs, so the two rates are measured on the same
+    prompts and seeds.
+    """
     from webapp.review.services import do_decide, do_rate
     from webapp.training.runner import run_training
     from webapp.training.services import do_launch_training
@@ -131,7 +136,7 @@ def run_feedback_loop(
     params = {"max_new_tokens": 48, **(params or {})}
     seeds = [seed * 1000 + i * 97 for i in range(jobs)]
     before, gen_before = _run_jobs(
-        campaign, admin, parent, content_type, seeds, per_job, params
+        campaigns, admin, parent, content_type, seeds, per_job, params
     )
     candidates = list(Candidate.objects.filter(job__in=before).order_by("pk"))
     with_trait = 0
@@ -147,12 +152,12 @@ def run_feedback_loop(
     options.update(training_options or {})
     options.setdefault("dataset", {})
     options["dataset"] = {
-        "campaigns": [campaign.pk],
+        "campaigns": [campaign.pk for campaign in campaigns],
         "content_types": [content_type],
         **options["dataset"],
     }
     job = do_launch_training(
-        organization=campaign.organization,
+        organization=campaigns[0].organization,
         user=admin,
         base_version=parent,
         options=options,
@@ -165,7 +170,7 @@ def run_feedback_loop(
         raise RuntimeError(f"training job {job.pk} {outcome}: {job.error_message}")
     child = job.resulting_version
     after, gen_after = _run_jobs(
-        campaign, admin, child, content_type, seeds, per_job, params
+        campaigns, admin, child, content_type, seeds, per_job, params
     )
     return LoopResult(
         trait=trait,
