@@ -33,6 +33,7 @@ format: venv
 bench: venv
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/jobs.py
+	$(BIN)/python benchmarks/feedback_loop.py
 
 clean-demo:
 	rm -rf var/
