@@ -99,7 +99,10 @@ def test_preference_pairs_come_from_ratings_of_the_same_prompt(
     )
     do_rate(other, editor, 1)
     dataset = build_dataset(org, PREFERENCE)
-    pairs = {(r["meta"]["chosen_candidate"], r["meta"]["rejected_candidate"]) for r in dataset.rows}
+    pairs = {
+        (r["meta"]["chosen_candidate"], r["meta"]["rejected_candidate"])
+        for r in dataset.rows
+    }
     # 5 vs 4 is one star apart (kept), 5 vs 1 and 4 vs 1 too.
     assert pairs == {(best.pk, middle.pk), (best.pk, worst.pk), (middle.pk, worst.pk)}
     assert all(r["meta"]["source"] == "rating" for r in dataset.rows)
@@ -221,7 +224,10 @@ def test_bad_options_name_each_field(org, other_campaign):
             org,
         )
     errors = caught.value.message_dict
-    assert "min_rating must be a whole number from 1 to 5, got 9" in errors["min_rating"][0]
+    assert (
+        "min_rating must be a whole number from 1 to 5, got 9"
+        in errors["min_rating"][0]
+    )
     assert "since must be a date" in errors["since"][0]
     assert f"no campaigns with ids [{other_campaign.pk}]" in errors["campaigns"][0]
     assert "unknown content types ['poem']" in errors["content_types"][0]
