@@ -177,7 +177,7 @@ def preference_finetune(
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         metrics = {
-            "dpo_loss": round(float(loss), 4),
+            "dpo_loss": round(float(loss.detach()), 4),
             **{k: round(v, 4) for k, v in stats.items()},
         }
         if on_progress is not None:
