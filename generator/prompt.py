@@ -14,7 +14,7 @@ Layout (field order; every field but content type and language is optional)::
     <|brand|> {brand}
     <|product|> {product}
     <|facts|> {fact1} 15-minute recipes; {fact2} free delivery
-    <|keywords|> meal kit, dinner
+    <|keywords|> {kw1} meal kit, {kw2} dinner
     <|sep|>
 
 Control codes are single special tokens that user text can never produce
@@ -27,12 +27,13 @@ names or facts, so the corpus writes ``{product}``, ``{brand}`` and
 placeholders, and each fact's words after its placeholder, because the facts
 are the only thing that says what the product is (headphones or coffee): the
 model reads them to pick fitting benefits and writes the placeholder where
-the fact goes. After generation :func:`relexicalize` fills in the real
-values, so names and facts in the output are always exactly what the person
-typed. :func:`delexicalize`
-turns a user's own corpus row (with literal names) into that form. Tone,
-persona and keywords stay literal: the model should copy keywords into the
-copy and let tone and persona shape the wording.
+the fact goes. Keywords work the same way (``{kw1}`` ...): a small model
+copies a placeholder it was shown far more reliably than a phrase, so asked
+for keywords really appear. After generation :func:`relexicalize` fills in
+the real values, so names, facts and keywords in the output are always
+exactly what the person typed. :func:`delexicalize` turns a user's own
+corpus row (with literal names) into that form. Tone words and persona stay
+literal: they shape the wording rather than appear in it.
 
 Truncation. When a prompt would exceed ``max_prompt_tokens`` (the room left
 after the output budget), the least important parts are dropped first, in
@@ -90,6 +91,7 @@ LENGTH_LIMITS: dict[str, tuple[int, int]] = {
 }
 
 MAX_FACTS = 5
+MAX_KEYWORDS = 5
 PAD, BOS, EOS, SEP = "<|pad|>", "<|bos|>", "<|eos|>", "<|sep|>"
 FIELD_TOKENS = {
     "tone": "<|tone|>",
@@ -102,10 +104,12 @@ FIELD_TOKENS = {
 PRODUCT_PLACEHOLDER = "{product}"
 BRAND_PLACEHOLDER = "{brand}"
 FACT_PLACEHOLDERS = tuple(f"{{fact{i}}}" for i in range(1, MAX_FACTS + 1))
+KEYWORD_PLACEHOLDERS = tuple(f"{{kw{i}}}" for i in range(1, MAX_KEYWORDS + 1))
 PLACEHOLDERS: tuple[str, ...] = (
     PRODUCT_PLACEHOLDER,
     BRAND_PLACEHOLDER,
     *FACT_PLACEHOLDERS,
+    *KEYWORD_PLACEHOLDERS,
 )
 # Least important first. Entries of list-like fields go one at a time, last first.
 DROP_ORDER: tuple[str, ...] = (
@@ -117,7 +121,7 @@ DROP_ORDER: tuple[str, ...] = (
     "brand",
     "product",
 )
-_PLACEHOLDER_RE = re.compile(r"\{(product|brand|fact[1-9])\}")
+_PLACEHOLDER_RE = re.compile(r"\{(product|brand|fact[1-9]|kw[1-9])\}")
 
 
 def type_token(content_type: str) -> str:
@@ -306,9 +310,16 @@ def build_prompt(
             f"{placeholder} {fact}"
             for placeholder, fact in zip(FACT_PLACEHOLDERS, spec.facts, strict=False)
         ],
-        "keywords": list(spec.keywords),
+        "keywords": [
+            f"{placeholder} {keyword}"
+            for placeholder, keyword in zip(
+                KEYWORD_PLACEHOLDERS, spec.keywords, strict=False
+            )
+        ],
     }
     dropped: list[str] = []
+    if len(spec.keywords) > MAX_KEYWORDS:
+        dropped.append("keywords")
     if len(spec.facts) > MAX_FACTS:
         dropped.append("facts")
     while True:
@@ -370,6 +381,9 @@ def delexicalize(text: str, spec: GenerationSpec) -> str:
     """
     values = [(spec.product, PRODUCT_PLACEHOLDER), (spec.brand, BRAND_PLACEHOLDER)]
     values += list(zip(spec.facts[:MAX_FACTS], FACT_PLACEHOLDERS, strict=False))
+    values += list(
+        zip(spec.keywords[:MAX_KEYWORDS], KEYWORD_PLACEHOLDERS, strict=False)
+    )
     for value, placeholder in sorted(values, key=lambda p: -len(p[0])):
         if value:
             text = re.sub(re.escape(value), placeholder, text, flags=re.IGNORECASE)
@@ -387,6 +401,7 @@ def unfilled_placeholders(text: str, spec: GenerationSpec) -> list[str]:
 def _placeholder_values(spec: GenerationSpec) -> dict[str, str]:
     values = {PRODUCT_PLACEHOLDER: spec.product, BRAND_PLACEHOLDER: spec.brand}
     values.update(zip(FACT_PLACEHOLDERS, spec.facts, strict=False))
+    values.update(zip(KEYWORD_PLACEHOLDERS, spec.keywords, strict=False))
     return values
 
 

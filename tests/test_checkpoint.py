@@ -153,3 +153,15 @@ def test_save_refuses_mismatched_tokenizer(saved, tmp_path):
     other = ModelConfig(**{**config_of(saved), "vocab_size": tokenizer.vocab_size + 1})
     with pytest.raises(CheckpointError, match="config.vocab_size"):
         save_checkpoint(tmp_path, model, other, tokenizer)
+
+
+def test_demo_model_is_valid_and_trained_on_the_shipped_corpus(demo_checkpoint):
+    from generator.data import read_corpus, rows_hash
+    from tests.fixtures_generator import DEMO_HELDOUT
+
+    info = validate_checkpoint(demo_checkpoint)
+    assert info["config"].preset == "tiny"
+    assert info["metadata"]["data_hash"] == rows_hash(read_corpus(DEMO_TRAIN))
+    assert info["metadata"]["heldout_hash"] == rows_hash(read_corpus(DEMO_HELDOUT))
+    report = json.loads((demo_checkpoint / "eval_report.json").read_text())
+    assert report["generation"]["banned_word_rate"] == 0

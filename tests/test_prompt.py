@@ -164,3 +164,19 @@ def test_spec_round_trips_through_dict():
     spec = GenerationSpec.from_dict(FULL)
     assert GenerationSpec.from_dict(spec.to_dict()) == spec
     assert EOS not in spec.to_dict().values()
+
+
+def test_keywords_become_placeholders_and_come_back(tokenizer):
+    spec = GenerationSpec(
+        content_type="ad_headline",
+        product="Fresh15",
+        keywords=["meal kit", "Easy Dinners"],
+    )
+    example = build_example(
+        spec, "Easy dinners with the Fresh15 meal kit", tokenizer, 64
+    )
+    target = tokenizer.decode(example.ids[example.prompt_len :])
+    assert target == "{kw2} with the {product} {kw1}"
+    prompt = build_prompt(spec, tokenizer, 64)
+    assert "{kw1} meal kit, {kw2} Easy Dinners" in prompt.text
+    assert relexicalize(target, spec) == "Easy Dinners with the Fresh15 meal kit"

@@ -81,7 +81,7 @@ def test_placeholders_are_single_tokens(tokenizer):
 
 def test_common_chinese_gets_merged(tokenizer):
     # Byte fallback would be 12 tokens (3 a character); frequent words merge.
-    assert len(tokenizer.encode("降噪耳机")) <= 4
+    assert len(tokenizer.encode("降噪耳机")) <= 6
 
 
 def test_save_and_load_give_the_same_ids(tokenizer, tmp_path):
