@@ -135,6 +135,9 @@ def test_models_page_is_for_admins_only(
     body = login(admin_user).get(reverse("ui:model_list")).content.decode()
     assert "fixture-model" in body
     assert "perplexity" in body
+    # The list leads to the model-management pages of the training app.
+    assert reverse("training:version_detail", args=[ui_model_version.pk]) in body
+    assert reverse("training:training") in body
 
 
 def test_admin_activates_a_model_version_for_the_organization(
