@@ -4,7 +4,9 @@ import os
 import tempfile
 
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault(
+    "SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefgh"
+)
 # Without a broker server, each test run gets its own filesystem broker folder;
 # the worker processes started by tests/fixtures_worker.py inherit it.
 if not os.environ.get("CELERY_BROKER_URL") and not os.environ.get("CELERY_BROKER_DIR"):

@@ -84,10 +84,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+_PASSWORD_VALIDATION = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": f"{_PASSWORD_VALIDATION}.UserAttributeSimilarityValidator"},
+    {"NAME": f"{_PASSWORD_VALIDATION}.MinimumLengthValidator"},
+    {"NAME": f"{_PASSWORD_VALIDATION}.CommonPasswordValidator"},
 ]
 LOGIN_URL = "ui:login"
 LOGIN_REDIRECT_URL = "ui:dashboard"
@@ -218,11 +219,16 @@ GENERATION_BATCH_SIZE = env_int("GENERATION_BATCH_SIZE", 4)
 MODEL_CACHE_SIZE = env_int("MODEL_CACHE_SIZE", 2)
 # "auto" picks CUDA when present; "cpu" or "cuda" force a device.
 GENERATOR_DEVICE = env_str("GENERATOR_DEVICE", "auto")
+# CPU threads torch uses in a worker; 0 keeps torch's default (all cores). On a
+# machine shared with the web server, 1 is faster than two contending threads.
+TORCH_THREADS = env_int("TORCH_THREADS", 0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

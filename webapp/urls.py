@@ -29,7 +29,11 @@ urlpatterns = [
     path("api/v1/", include(api_urlpatterns)),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
+    ),
     path("models/", include("webapp.training.ui_urls")),
     path("", include("webapp.ui.urls")),
 ]

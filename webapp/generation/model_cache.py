@@ -32,6 +32,7 @@ def get_copywriter(version) -> tuple[Any, float]:
             return _models[key], 0.0
     from generator.api import load_model
 
+    _limit_cpu_threads()
     started = time.perf_counter()
     device = settings.GENERATOR_DEVICE
     copywriter = load_model(
@@ -45,6 +46,14 @@ def get_copywriter(version) -> tuple[Any, float]:
             _, evicted = _models.popitem(last=False)
             _release(evicted)
     return copywriter, elapsed
+
+
+def _limit_cpu_threads() -> None:
+    """Apply TORCH_THREADS: on a shared CPU, one thread beats two fighting ones."""
+    if settings.TORCH_THREADS > 0:
+        import torch
+
+        torch.set_num_threads(settings.TORCH_THREADS)
 
 
 def _release(copywriter) -> None:

@@ -54,6 +54,8 @@ class Command(BaseCommand):
         self.base_dir = Path(settings.BASE_DIR)
         self.env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
+        # The web server and the worker share this machine's cores.
+        self.env.setdefault("TORCH_THREADS", "1")
         if not options["no_register"]:
             self._register_demo_model()
 
