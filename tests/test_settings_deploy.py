@@ -9,12 +9,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Variables of the test process that a production environment would not have
+# (the browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE while Chromium is open).
+NOT_INHERITED = {
+    "DJANGO_SETTINGS_MODULE",
+    "DEBUG",
+    "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+
+
 def manage(args: list[str], tmp_path, **env) -> subprocess.CompletedProcess:
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     base.update(VAR_DIR=str(tmp_path / "var"), **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
