@@ -16,6 +16,7 @@ import torch
 from generator.decoding import (
     BannedWordError,
     CachedLM,
+    Utf8TokenTables,
     find_bad_word,
     generate_tokens,
     normalize_text,
@@ -27,6 +28,8 @@ from generator.params import GenerationParams
 from generator.prompt import (
     BRAND_PLACEHOLDER,
     FACT_PLACEHOLDERS,
+    KEYWORD_PLACEHOLDERS,
+    PLACEHOLDERS,
     PRODUCT_PLACEHOLDER,
     GenerationSpec,
     build_prompt,
@@ -71,6 +74,8 @@ def _spec_values(spec: GenerationSpec) -> dict[str, str]:
     values = {PRODUCT_PLACEHOLDER: spec.product, BRAND_PLACEHOLDER: spec.brand}
     for placeholder, fact in zip(FACT_PLACEHOLDERS, spec.facts, strict=False):
         values[placeholder] = fact
+    for placeholder, keyword in zip(KEYWORD_PLACEHOLDERS, spec.keywords, strict=False):
+        values[placeholder] = keyword
     return values
 
 
@@ -123,6 +128,7 @@ class Copywriter:
         self.max_seq_len = model.max_seq_len
         self.decoder = IncrementalDecoder(self.model)
         self._token_bytes: list[bytes] | None = None
+        self._utf8_tables: Utf8TokenTables | None = None
         special = set(getattr(tokenizer, "special_ids", ()))
         for name in ("pad_id", "bos_id", "sep_id"):
             if getattr(tokenizer, name, None) is not None:
@@ -137,6 +143,21 @@ class Copywriter:
             table = token_bytes_table(self.tokenizer, self.tokenizer.vocab_size)
             self._token_bytes = table + [b""] * (vocab - len(table))
         return self._token_bytes
+
+    @property
+    def utf8_tables(self) -> Utf8TokenTables:
+        if self._utf8_tables is None:
+            self._utf8_tables = Utf8TokenTables(self.token_bytes)
+        return self._utf8_tables
+
+    def _unfilled_placeholder_ids(self, spec: GenerationSpec) -> list[int]:
+        """Ids of the placeholders ``spec`` has no value for.
+
+        relexicalize would remove them and leave a gap ("Add, and you get"),
+        so the model is never allowed to write them.
+        """
+        values = _spec_values(spec)
+        return [self.tokenizer.token_id(p) for p in PLACEHOLDERS if not values.get(p)]
 
     def _prompt(
         self, prompt_or_spec: Any, max_new_tokens: int
@@ -178,6 +199,9 @@ class Copywriter:
         params = GenerationParams.from_kwargs(**kwargs).resolved()
         ids, spec, dropped = self._prompt(prompt_or_spec, params.max_new_tokens)
         banned = list(params.bad_words)
+        suppress = list(self.suppress_ids)
+        if spec is not None:
+            suppress += self._unfilled_placeholder_ids(spec)
         if spec is not None and banned:
             for placeholder, value in _spec_values(spec).items():
                 word = find_bad_word(value, banned)
@@ -195,10 +219,11 @@ class Copywriter:
                 params,
                 eos_token_id=self.tokenizer.eos_id,
                 pad_token_id=getattr(self.tokenizer, "pad_id", 0) or 0,
-                token_bytes=self.token_bytes if banned else None,
-                suppress_tokens=self.suppress_ids,
+                token_bytes=self.token_bytes,
+                suppress_tokens=suppress,
                 device=self.device,
                 bad_words=banned,
+                utf8_tables=self.utf8_tables,
             )
         candidates = []
         for sequence in sequences:

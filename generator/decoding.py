@@ -356,6 +356,176 @@ class BadWordsLogitsProcessor:
         return scores.masked_fill(mask, NEG_INF)
 
 
+# ------------------------------------------------------------- valid UTF-8
+
+# Lead byte -> (continuation bytes that follow, allowed range of the first one).
+# The ranges rule out overlong forms, surrogates and code points past U+10FFFF,
+# as a strict UTF-8 decoder does.
+_UTF8_LEADS: dict[int, tuple[int, int, int]] = {
+    **{b: (1, 0x80, 0xBF) for b in range(0xC2, 0xE0)},
+    0xE0: (2, 0xA0, 0xBF),
+    **{b: (2, 0x80, 0xBF) for b in (*range(0xE1, 0xED), 0xEE, 0xEF)},
+    0xED: (2, 0x80, 0x9F),
+    0xF0: (3, 0x90, 0xBF),
+    **{b: (3, 0x80, 0xBF) for b in range(0xF1, 0xF4)},
+    0xF4: (3, 0x80, 0x8F),
+}
+
+
+def _utf8_scan(data: bytes) -> tuple[bool, int]:
+    """Whether ``data`` (starting on a character boundary) is valid UTF-8 up to
+    a possibly unfinished last character, and how many bytes that one lacks."""
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte < 0x80:
+            i += 1
+            continue
+        if byte not in _UTF8_LEADS:
+            return False, 0
+        count, lo, hi = _UTF8_LEADS[byte]
+        for j in range(1, count + 1):
+            if i + j == len(data):
+                return True, count - j + 1
+            if not lo <= data[i + j] <= hi:
+                return False, 0
+            lo, hi = 0x80, 0xBF
+        i += count + 1
+    return True, 0
+
+
+class Utf8TokenTables:
+    """Per-token facts the valid-UTF-8 processor needs, computed once per vocabulary.
+
+    For each token: its byte length, its first byte (-1 if it has none), how
+    many continuation bytes (0x80-0xBF) it starts with, whether the bytes after
+    those are valid UTF-8 (an unfinished last character allowed), and how many
+    bytes that unfinished character still lacks.
+    """
+
+    def __init__(self, token_bytes: Sequence[bytes]) -> None:
+        lengths, firsts, leads, valid, needs = [], [], [], [], []
+        for piece in token_bytes:
+            lead = 0
+            while lead < len(piece) and 0x80 <= piece[lead] <= 0xBF:
+                lead += 1
+            ok, need = _utf8_scan(piece[lead:])
+            lengths.append(len(piece))
+            firsts.append(piece[0] if piece else -1)
+            leads.append(lead)
+            valid.append(ok)
+            needs.append(need)
+        self.token_bytes = list(token_bytes)
+        self.length = torch.tensor(lengths)
+        self.first = torch.tensor(firsts)
+        self.lead = torch.tensor(leads)
+        self.starts_with_continuation = self.lead > 0
+        self.tail_valid = torch.tensor(valid)
+        self.tail_need = torch.tensor(needs)
+        self._on: dict[torch.device, Utf8TokenTables] = {}
+
+    def to(self, device: torch.device) -> Utf8TokenTables:
+        if self.length.device == device:
+            return self
+        if device not in self._on:
+            moved = object.__new__(Utf8TokenTables)
+            moved.__dict__.update(
+                {
+                    k: v.to(device) if isinstance(v, torch.Tensor) else v
+                    for k, v in self.__dict__.items()
+                }
+            )
+            moved._on = {}
+            self._on[device] = moved
+        return self._on[device]
+
+
+class ValidUtf8LogitsProcessor:
+    """Mask every next token whose bytes would make the output invalid UTF-8.
+
+    Byte-level BPE has tokens that are parts of a character; sampled freely
+    they leave lone or mismatched bytes, which decode to U+FFFD. State of a
+    row comes from its last few bytes (so beam reordering needs no
+    bookkeeping). Mid-character (``n`` continuation bytes still owed), a
+    token is allowed if it starts with exactly ``n`` fitting continuation
+    bytes followed by valid text, or is ``< n`` continuation bytes only; eos
+    is masked. Otherwise a token is allowed if it does not start with a
+    continuation byte and its own bytes are valid; it may end mid-character.
+    With ``max_new_tokens`` given, a token that would leave a character
+    unfinished is masked when fewer steps remain than bytes are owed, so a
+    sequence cut at the length limit is whole too.
+    """
+
+    def __init__(
+        self,
+        tables: Utf8TokenTables,
+        prompt_length: int,
+        eos_token_id: int | None = None,
+        max_new_tokens: int | None = None,
+    ) -> None:
+        self.tables = tables
+        self.prompt_length = prompt_length
+        self.eos_token_id = eos_token_id
+        self.max_new_tokens = max_new_tokens
+
+    def pending(self, continuation: Sequence[int]) -> bytes:
+        """The bytes of the unfinished last character of ``continuation``."""
+        tail = b""
+        for token in reversed(continuation):
+            tail = self.tables.token_bytes[token] + tail
+            if len(tail) >= 4:
+                break
+        for back in range(1, min(3, len(tail)) + 1):
+            byte = tail[-back]
+            if not 0x80 <= byte <= 0xBF:
+                count = _UTF8_LEADS.get(byte, (0,))[0]
+                return tail[-back:] if count >= back else b""
+        return b""
+
+    def allowed(self, pending: bytes, remaining: int) -> torch.Tensor:
+        """Boolean mask of tokens allowed after ``pending`` with ``remaining``
+        steps left after this one."""
+        t = self.tables
+        if not pending:
+            return (
+                (~t.starts_with_continuation)
+                & t.tail_valid
+                & (t.tail_need <= remaining)
+            )
+        count, lo, hi = _UTF8_LEADS[pending[0]]
+        need = count - (len(pending) - 1)
+        if len(pending) > 1:
+            lo, hi = 0x80, 0xBF
+        fits = (t.first >= lo) & (t.first <= hi)
+        complete = (t.lead == need) & t.tail_valid & (t.tail_need <= remaining)
+        partial = (
+            (t.lead == t.length)
+            & (t.length > 0)
+            & (t.length < need)
+            & (need - t.length <= remaining)
+        )
+        return fits & (complete | partial)
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.tables = self.tables.to(scores.device)
+        generated = input_ids.shape[1] - self.prompt_length
+        remaining = (
+            self.max_new_tokens - generated - 1
+            if self.max_new_tokens is not None
+            else len(self.tables.token_bytes)
+        )
+        rows = []
+        for ids in input_ids[:, self.prompt_length :].tolist():
+            pending = self.pending(ids)
+            allowed = self.allowed(pending, remaining)
+            if pending and self.eos_token_id is not None:
+                allowed = allowed.clone()
+                allowed[self.eos_token_id] = False
+            rows.append(allowed)
+        allowed = torch.stack(rows)[:, : scores.shape[-1]]
+        return scores.masked_fill(~allowed, NEG_INF)
+
+
 # ----------------------------------------------------------------- search
 
 
@@ -405,11 +575,13 @@ def build_processors(
     token_bytes: Sequence[bytes] | None = None,
     suppress_tokens: Sequence[int] = (),
     bad_words: Sequence[str] | None = None,
+    utf8_tables: Utf8TokenTables | None = None,
 ) -> DecodeSetup:
     """The HF processor list for ``params`` (same order as transformers).
 
     ``bad_words`` overrides ``params.bad_words`` (the API adds derived,
-    placeholder-spelled words to the person's list).
+    placeholder-spelled words to the person's list). ``utf8_tables`` turns on
+    :class:`ValidUtf8LogitsProcessor`.
     """
     setup = DecodeSetup()
     bad_words = params.bad_words if bad_words is None else list(bad_words)
@@ -426,6 +598,12 @@ def build_processors(
             raise ValueError("bad_words need the tokenizer's token bytes")
         setup.processors.append(
             BadWordsLogitsProcessor(bad_words, token_bytes, prompt_length)
+        )
+    if utf8_tables is not None:
+        setup.processors.append(
+            ValidUtf8LogitsProcessor(
+                utf8_tables, prompt_length, eos_token_id, params.max_new_tokens
+            )
         )
     if params.min_new_tokens > 0 and eos_token_id is not None:
         setup.processors.append(
@@ -477,6 +655,7 @@ def generate_tokens(
     suppress_tokens: Sequence[int] = (),
     device: torch.device | str = "cpu",
     bad_words: Sequence[str] | None = None,
+    utf8_tables: Utf8TokenTables | None = None,
 ) -> list[GeneratedSequence]:
     """Run sampling, greedy or beam search; ``params.seed`` must be set."""
     if params.seed is None:
@@ -485,7 +664,13 @@ def generate_tokens(
         raise ValueError("prompt_ids must not be empty")
     prompt = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
     setup = build_processors(
-        params, prompt.shape[1], eos_token_id, token_bytes, suppress_tokens, bad_words
+        params,
+        prompt.shape[1],
+        eos_token_id,
+        token_bytes,
+        suppress_tokens,
+        bad_words,
+        utf8_tables,
     )
     generator = torch.Generator(device=prompt.device)
     generator.manual_seed(params.seed)

@@ -7,10 +7,12 @@ expected results can be worked out by hand or by brute force.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
 
+import generator
 from generator.decoding import (
     BadWordsLogitsProcessor,
     MinNewTokensLengthLogitsProcessor,
@@ -19,6 +21,8 @@ from generator.decoding import (
     TemperatureLogitsWarper,
     TopKLogitsWarper,
     TopPLogitsWarper,
+    Utf8TokenTables,
+    ValidUtf8LogitsProcessor,
     find_bad_word,
     generate_tokens,
     token_bytes_table,
@@ -412,3 +416,122 @@ def test_bad_words_with_the_real_byte_level_tokenizer():
             model, [tokenizer.bos_id], params, eos_token_id=None, token_bytes=table
         ):
             assert find_bad_word(tokenizer.decode(seq.tokens), BANNED) is None
+
+
+# ------------------------------------------------------------ valid UTF-8
+
+
+def _utf8_allowed(tokenizer, ids, max_new_tokens=None):
+    """Token ids the processor allows after the continuation ``ids``."""
+    tables = Utf8TokenTables(token_bytes_table(tokenizer))
+    processor = ValidUtf8LogitsProcessor(
+        tables, prompt_length=1, eos_token_id=0, max_new_tokens=max_new_tokens
+    )
+    scores = processor(
+        torch.tensor([[1 + ord("x"), *ids]]), torch.zeros(1, tokenizer.vocab_size)
+    )
+    return {i for i in range(tokenizer.vocab_size) if scores[0, i] == 0}
+
+
+def test_valid_utf8_masks_continuation_starts_and_invalid_tokens_on_a_boundary():
+    tokenizer = ByteTokenizer()
+    table = tokenizer.table
+    allowed = _utf8_allowed(tokenizer, [1 + ord("a")])
+    assert {0, 1 + ord("a"), table.index(utf8("免费"))} <= allowed
+    # Tokens ending inside a character are fine: the next step completes them.
+    assert table.index(utf8("费")[:2]) in allowed
+    assert table.index(utf8("免")[:1]) in allowed
+    # Lone continuation bytes, and bytes that never occur in UTF-8.
+    assert 1 + 0x80 not in allowed and 1 + 0xBF not in allowed
+    assert table.index(utf8("费")[2:]) not in allowed
+    assert table.index(utf8("免")[1:]) not in allowed
+    assert 1 + 0xC0 not in allowed and 1 + 0xFF not in allowed
+    tables = Utf8TokenTables([b"a", b"\x80", b"\xe5\x85", b"\xc3\x28", b""])
+    assert tables.starts_with_continuation.tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert tables.tail_valid.tolist() == [True, True, True, False, True]
+    assert tables.tail_need.tolist() == [0, 0, 1, 0, 0]
+
+
+def test_valid_utf8_mid_character_allows_only_fitting_continuations():
+    tokenizer = ByteTokenizer()
+    table = tokenizer.table
+    mian = utf8("免")  # e5 85 8d: two continuation bytes owed after e5
+    allowed = _utf8_allowed(tokenizer, [table.index(mian[:1])])
+    assert table.index(mian[1:]) in allowed  # completes it
+    assert 1 + 0x85 in allowed  # one of the two, the other comes next
+    assert table.index(utf8("费")[2:]) in allowed  # one continuation byte
+    assert 0 not in allowed  # no eos mid-character
+    assert 1 + ord("a") not in allowed and table.index(mian) not in allowed
+    assert 1 + 0xC0 not in allowed
+    # One byte owed: a two-byte continuation token would leave a stray byte.
+    allowed = _utf8_allowed(tokenizer, [table.index(utf8("费")[:2])])
+    assert table.index(utf8("费")[2:]) in allowed and 1 + 0x80 in allowed
+    assert table.index(mian[1:]) not in allowed and 0 not in allowed
+    # After e0 the next byte must be a0-bf (no overlong forms).
+    allowed = _utf8_allowed(tokenizer, [1 + 0xE0])
+    assert 1 + 0xA0 in allowed and 1 + 0x80 not in allowed
+
+
+def test_valid_utf8_leaves_no_character_unfinished_at_the_length_limit():
+    tokenizer = ByteTokenizer()
+    lead = tokenizer.table.index(utf8("免")[:1])
+    # Continuation [x] plus this token is the last of max_new_tokens=2.
+    assert lead not in _utf8_allowed(tokenizer, [1 + ord("a")], max_new_tokens=2)
+    assert lead in _utf8_allowed(tokenizer, [1 + ord("a")], max_new_tokens=4)
+    # e5 85 with one step left must take the last byte, not one more partial.
+    allowed = _utf8_allowed(tokenizer, [lead, 1 + 0x85], max_new_tokens=3)
+    assert 1 + 0x8D in allowed
+
+
+def _partial_character_samples(utf8_tables, seeds, **kwargs):
+    """Samples from the demo tokenizer biased toward bits of characters."""
+    from generator.checkpoint import TOKENIZER
+    from generator.tokenizer import CopyTokenizer
+
+    tokenizer = CopyTokenizer.load(
+        Path(generator.__file__).parent / "demo_model" / TOKENIZER
+    )
+    table = token_bytes_table(tokenizer)
+    # Every token that is not whole characters, plus a little plain text.
+    alphabet = [
+        i
+        for i, b in enumerate(table)
+        if b and b.decode("utf-8", errors="replace") != b.decode("utf-8", "ignore")
+    ]
+    alphabet += tokenizer.encode(" ok") + [tokenizer.eos_id]
+    model = ConstantModel(tokenizer.vocab_size, alphabet)
+    tables = Utf8TokenTables(table) if utf8_tables else None
+    texts = []
+    for seed in seeds:
+        params = GenerationParams(
+            max_new_tokens=24, seed=seed, **{"num_return_sequences": 8, **kwargs}
+        )
+        for seq in generate_tokens(
+            model,
+            [tokenizer.bos_id],
+            params,
+            eos_token_id=tokenizer.eos_id,
+            utf8_tables=tables,
+        ):
+            texts.append(tokenizer.decode(seq.tokens))
+    return texts
+
+
+def test_without_the_utf8_processor_partial_characters_decode_to_fffd():
+    texts = _partial_character_samples(False, range(3))
+    assert sum("\ufffd" in t for t in texts) > len(texts) // 2
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"num_beams": 4, "num_return_sequences": 4}])
+def test_valid_utf8_sampling_never_writes_fffd_with_the_demo_tokenizer(kwargs):
+    texts = _partial_character_samples(True, range(20), **kwargs)
+    assert len(texts) >= 80
+    for text in texts:
+        assert "\ufffd" not in text, text
+    assert sum(any(ord(c) > 0x7F for c in t) for t in texts) > len(texts) // 2

@@ -161,3 +161,82 @@ def test_end_to_end_through_a_saved_checkpoint(tmp_path, writer, tokenizer):
     assert [c.text for c in loaded.generate(SPEC, **kwargs)] == [
         c.text for c in writer.generate(SPEC, **kwargs)
     ]
+
+
+class BiasedDecoder:
+    """The writer's decoder with a fixed bias added to every step's logits."""
+
+    def __init__(self, decoder, bias: torch.Tensor) -> None:
+        self.decoder = decoder
+        self.heads = decoder.heads
+        self.bias = bias
+
+    def new_cache(self):
+        return self.decoder.new_cache()
+
+    def __call__(self, ids, cache, all_logits=False):
+        return self.decoder(ids, cache, all_logits) + self.bias
+
+
+def biased_writer(writer, token_ids, amount=12.0):
+    bias = torch.zeros(writer.model.token_emb.num_embeddings)
+    bias[token_ids] = amount
+    biased = Copywriter(writer.model, writer.tokenizer, device="cpu")
+    biased.decoder = BiasedDecoder(writer.decoder, bias)
+    return biased
+
+
+def test_placeholders_without_a_spec_value_are_never_written(writer, monkeypatch):
+    tok = writer.tokenizer
+    missing = [tok.token_id(p) for p in ("{brand}", "{fact2}", "{fact3}", "{kw2}")]
+    present = [tok.token_id(p) for p in ("{fact1}", "{kw1}")]
+    biased = biased_writer(writer, missing + present)
+    decoded: list[list[int]] = []
+    real_decode = tok.decode
+
+    def spy(ids, *args, **kwargs):
+        decoded.append(list(ids))
+        return real_decode(ids, *args, **kwargs)
+
+    monkeypatch.setattr(tok, "decode", spy)
+    spec = GenerationSpec(
+        content_type="ad_headline",
+        product="Aurora X2",
+        facts=["20h battery"],
+        keywords=["headphones"],
+    )
+    for seed in range(5):
+        for c in biased.generate(
+            spec, num_return_sequences=4, max_new_tokens=12, seed=seed
+        ):
+            assert "  " not in c.text and " ," not in c.text, c.text
+    assert len(decoded) == 20
+    written = [t for ids in decoded for t in ids]
+    assert not set(missing) & set(written)
+    assert set(present) <= set(written)  # filled placeholders are still written
+
+
+def test_keyword_containing_a_bad_word_is_rejected(writer):
+    spec = GenerationSpec(content_type="slogan", keywords=["fast", "free delivery"])
+    with pytest.raises(ValueError, match="'free' appears in the spec's kw2"):
+        writer.generate(spec, bad_words=["free"], seed=1)
+
+
+def test_generated_text_is_valid_utf8_even_when_the_model_favours_byte_pieces(writer):
+    table = writer.token_bytes
+    pieces = [
+        i
+        for i, b in enumerate(table)
+        if b and b.decode("utf-8", errors="replace") != b.decode("utf-8", "ignore")
+    ]
+    assert len(pieces) > 20
+    biased = biased_writer(writer, pieces, amount=8.0)
+    texts = []
+    for seed in range(5):
+        out = biased.generate(
+            SPEC, num_return_sequences=8, max_new_tokens=16, seed=seed
+        )
+        texts += [c.text for c in out]
+    assert any(ord(ch) > 0x7F for t in texts for ch in t)
+    for text in texts:
+        assert "\ufffd" not in text, text
