@@ -129,6 +129,7 @@ class Copywriter:
         self.decoder = IncrementalDecoder(self.model)
         self._token_bytes: list[bytes] | None = None
         self._utf8_tables: Utf8TokenTables | None = None
+        self._off_language: dict[str, list[int]] = {}
         special = set(getattr(tokenizer, "special_ids", ()))
         for name in ("pad_id", "bos_id", "sep_id"):
             if getattr(tokenizer, name, None) is not None:
@@ -158,6 +159,21 @@ class Copywriter:
         """
         values = _spec_values(spec)
         return [self.tokenizer.token_id(p) for p in PLACEHOLDERS if not values.get(p)]
+
+    def _off_language_ids(self, language: str) -> list[int]:
+        """Ids of tokens in a script the spec's language does not use.
+
+        A small model sometimes drifts into the other language of its corpus;
+        English copy never needs CJK characters (product names and facts are
+        placeholders filled in afterwards), so those tokens are not allowed.
+        """
+        if language != "en":
+            return []
+        if language not in self._off_language:
+            self._off_language[language] = [
+                i for i, raw in enumerate(self.token_bytes) if _has_cjk_bytes(raw)
+            ]
+        return self._off_language[language]
 
     def _prompt(
         self, prompt_or_spec: Any, max_new_tokens: int
@@ -202,6 +218,7 @@ class Copywriter:
         suppress = list(self.suppress_ids)
         if spec is not None:
             suppress += self._unfilled_placeholder_ids(spec)
+            suppress += self._off_language_ids(spec.language)
         if spec is not None and banned:
             for placeholder, value in _spec_values(spec).items():
                 word = find_bad_word(value, banned)
@@ -284,3 +301,15 @@ def load_model(
     chosen = pick_device(device if device is None else str(device))
     model, config, tokenizer, metadata = load_checkpoint(path, device=chosen)
     return Copywriter(model, tokenizer, config=config, metadata=metadata, device=chosen)
+
+
+# UTF-8 lead bytes of U+3000..U+9FFF (CJK punctuation, kana, ideographs) and the
+# two-byte prefixes of the full-width forms U+FF00..U+FF7F.
+_CJK_LEAD_BYTES = frozenset(range(0xE3, 0xEA))
+_FULLWIDTH_PREFIXES = (b"\xef\xbc", b"\xef\xbd")
+
+
+def _has_cjk_bytes(raw: bytes) -> bool:
+    return any(b in _CJK_LEAD_BYTES for b in raw) or any(
+        prefix in raw for prefix in _FULLWIDTH_PREFIXES
+    )

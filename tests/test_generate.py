@@ -240,3 +240,27 @@ def test_generated_text_is_valid_utf8_even_when_the_model_favours_byte_pieces(wr
     assert any(ord(ch) > 0x7F for t in texts for ch in t)
     for text in texts:
         assert "\ufffd" not in text, text
+
+
+def test_english_copy_never_drifts_into_chinese_characters(writer):
+    cjk = [
+        i
+        for i, raw in enumerate(writer.token_bytes)
+        if "免" in raw.decode("utf-8", "ignore") or raw[:1] == b"\xe5"
+    ]
+    assert cjk, "the test tokenizer should have Chinese tokens"
+    biased = biased_writer(writer, cjk, amount=10.0)
+
+    def cjk_chars(language: str) -> int:
+        spec = GenerationSpec(content_type="slogan", language=language, product="X")
+        texts = [
+            c.text
+            for seed in range(4)
+            for c in biased.generate(
+                spec, num_return_sequences=4, max_new_tokens=12, seed=seed
+            )
+        ]
+        return sum(0x3000 <= ord(ch) <= 0x9FFF for t in texts for ch in t)
+
+    assert cjk_chars("zh") > 0  # the bias works: Chinese copy uses them
+    assert cjk_chars("en") == 0
