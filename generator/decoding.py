@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -206,6 +207,33 @@ def _decode_partial(data: bytes, pending: bytes = b"") -> tuple[str, bytes]:
     return text, decoder.getstate()[0]
 
 
+@dataclass(frozen=True)
+class _VocabTexts:
+    texts: list[str]
+    sorted_texts: list[str]
+    order: torch.Tensor
+    continuation_ids: list[int]
+
+
+@functools.lru_cache(maxsize=8)
+def _vocab_texts(token_bytes: tuple[bytes, ...]) -> _VocabTexts:
+    """Folded text of every token, sorted for prefix look-ups.
+
+    It depends on the vocabulary only, so it is computed once per tokenizer
+    instead of on every generate() call (it took ~35 ms of a 0.3 s job).
+    """
+    texts = [normalize_text(_decode_partial(b)[0]) for b in token_bytes]
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    return _VocabTexts(
+        texts=texts,
+        sorted_texts=[texts[i] for i in order],
+        order=torch.tensor(order, dtype=torch.long),
+        continuation_ids=[
+            i for i, b in enumerate(token_bytes) if b and 0x80 <= b[0] <= 0xBF
+        ],
+    )
+
+
 def token_bytes_table(tokenizer, vocab_size: int | None = None) -> list[bytes]:
     """The bytes each token id contributes to ``tokenizer.decode`` output.
 
@@ -297,11 +325,9 @@ class BadWordsLogitsProcessor:
         self.prompt_length = prompt_length
         self.token_bytes = list(token_bytes)
         self.tail_bytes = 4 * max(len(w) for w in words) + 8
-        texts = [normalize_text(_decode_partial(b)[0]) for b in self.token_bytes]
+        vocab = _vocab_texts(tuple(self.token_bytes))
+        texts, sorted_texts, order_t = vocab.texts, vocab.sorted_texts, vocab.order
         self.static = torch.tensor([any(w in t for w in words) for t in texts])
-        order = sorted(range(len(texts)), key=texts.__getitem__)
-        sorted_texts = [texts[i] for i in order]
-        order_t = torch.tensor(order, dtype=torch.long)
         self.splits: list[tuple[str, torch.Tensor]] = []
         for word in words:
             for k in range(1, len(word)):
@@ -310,9 +336,7 @@ class BadWordsLogitsProcessor:
                 hi = bisect.bisect_left(sorted_texts, rest + "\U0010ffff")
                 if hi > lo:
                     self.splits.append((word[:k], order_t[lo:hi]))
-        self.continuation_ids = [
-            i for i, b in enumerate(self.token_bytes) if b and 0x80 <= b[0] <= 0xBF
-        ]
+        self.continuation_ids = vocab.continuation_ids
 
     def row_state(self, continuation: Sequence[int]) -> tuple[str, bytes]:
         """Folded text tail and pending bytes of a continuation's ids."""
