@@ -87,6 +87,30 @@ def test_brand_banned_words_go_to_decoding(
     assert response.data["params"]["bad_words"] == ["spam", "cheap"]
 
 
+def test_preset_gives_default_params_that_explicit_params_override(
+    campaign, marketer, tiny_model, api_client_for
+):
+    from webapp.generation.presets import PRESETS, default_max_new_tokens
+
+    body = launch_body(campaign, preset="safe", params={"seed": 9, "top_k": 10})
+    response = api_client_for(marketer).post(JOBS, body, format="json")
+    assert response.status_code == 201, response.data
+    params = response.data["params"]
+    assert params["temperature"] == PRESETS["safe"]["temperature"]
+    assert params["no_repeat_ngram_size"] == PRESETS["safe"]["no_repeat_ngram_size"]
+    assert params["max_new_tokens"] == default_max_new_tokens("slogan")
+    assert params["seed"] == 9 and params["top_k"] == 10
+
+
+def test_unknown_preset_is_a_field_error(
+    campaign, marketer, tiny_model, api_client_for
+):
+    body = launch_body(campaign, preset="wild")
+    response = api_client_for(marketer).post(JOBS, body, format="json")
+    assert response.status_code == 400
+    assert "preset" in response.data
+
+
 def test_banned_word_inside_the_product_name_is_refused_at_launch(
     campaign, marketer, tiny_model, api_client_for
 ):

@@ -18,6 +18,7 @@ from webapp.generation.models import (
     GenerationJob,
     GenerationSchedule,
 )
+from webapp.generation.presets import PRESET_CHOICES, params_for
 from webapp.generation.services import MAX_CANDIDATES_PER_JOB, schedule_timing
 from webapp.models_registry.models import ModelVersion
 
@@ -105,6 +106,14 @@ class JobLaunchSerializer(serializers.Serializer):
         help_text="Decoding parameters (max_new_tokens, temperature, top_p, "
         "num_beams, bad_words, seed ...); see generator.params.GenerationParams.",
     )
+    preset = serializers.ChoiceField(
+        choices=PRESET_CHOICES,
+        required=False,
+        help_text="A creativity preset, as on the generate page: its parameters "
+        "(and max_new_tokens sized for the content type) are defaults that "
+        "params overrides. Without it, params alone apply, with Hugging Face "
+        "generate() defaults for what they omit.",
+    )
 
     def validate_params(self, value):
         if not isinstance(value, dict):
@@ -114,6 +123,11 @@ class JobLaunchSerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs):
+        preset = attrs.pop("preset", None)
+        if preset is not None:
+            attrs["params"] = params_for(
+                preset, attrs["content_type"], attrs.get("params")
+            )
         persona = attrs.get("persona")
         campaign = attrs["campaign"]
         if persona is not None and persona.organization_id != campaign.organization_id:

@@ -321,7 +321,7 @@ class GenerateForm(forms.Form):
     seed = forms.IntegerField(required=False, label="seed")
 
     def __init__(self, *args, campaign, **kwargs):
-        from webapp.ui.presets import PRESET_CHOICES
+        from webapp.generation.presets import PRESET_CHOICES
 
         super().__init__(*args, **kwargs)
         self.campaign = campaign
@@ -345,7 +345,7 @@ class GenerateForm(forms.Form):
 
     def clean(self):
         from generator.params import GenerationParams
-        from webapp.ui.presets import params_for
+        from webapp.generation.presets import params_for
 
         data = super().clean()
         if self.errors or "content_type" not in data or "preset" not in data:

@@ -9,11 +9,11 @@ from django.views.decorators.http import require_POST
 from webapp.accounts.models import CAN_LAUNCH
 from webapp.campaigns.models import Campaign
 from webapp.generation.models import GenerationJob
+from webapp.generation.presets import PRESETS, default_max_new_tokens
 from webapp.generation.services import do_cancel_job, do_launch_job
 from webapp.models_registry.services import active_version_for
 from webapp.review.services import with_feedback
 from webapp.ui.forms import GenerateForm
-from webapp.ui.presets import PRESETS, default_max_new_tokens
 from webapp.ui.tenancy import get_for_org, member_required, role_required
 from webapp.ui.views.common import save_with_service
 

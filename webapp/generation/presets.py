@@ -1,4 +1,4 @@
-"""Creativity presets of the generate page, mapped to decoding parameters.
+"""Creativity presets (generate page and job API), mapped to decoding parameters.
 
 A marketer picks how adventurous the copy may be; these are the parameters
 behind each choice (Hugging Face ``generate()`` meaning, see generator.params):
