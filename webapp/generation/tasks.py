@@ -11,22 +11,11 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from webapp.task_retry import RETRY
 
 logger = logging.getLogger(__name__)
 
-# Named transient errors: a database or broker connection that dropped. These
-# are retried with exponential backoff (2, 4, 8 ... seconds, at most 60, five
-# times); any other error fails the job with a message instead.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
-RETRY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 # Jobs launched per fan-out task. Launching one job takes about 10 queries
 # (measured: ~6 ms on SQLite, ~9 ms on local PostgreSQL), so a chunk of 25
 # stays well under a second and a schedule over thousands of campaigns never

@@ -10,21 +10,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from webapp.task_retry import RETRY
 
 logger = logging.getLogger(__name__)
-
-# Named transient errors only (a dropped database or broker connection),
-# retried with exponential backoff; every other error fails the job instead.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
-RETRY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 def training_task_options() -> dict:
